@@ -272,10 +272,13 @@ class TowerDense(TowerStage):
             )
             for tower in range(self.towers)
         ]
-        self.tower_dropouts = [
-            keras.layers.Dropout(self.dropout, name=f"{self.name}_dropout_tower{tower + 1}")
-            for tower in range(self.towers)
-        ]
+        self.tower_dropouts = []
+        for tower in range(self.towers):
+            # Dropout's random-seed state is a variable created here: keep it on its tower.
+            with self.tower_scope(tower):
+                self.tower_dropouts.append(
+                    keras.layers.Dropout(self.dropout, name=f"{self.name}_dropout_tower{tower + 1}")
+                )
 
     def build_tower(self, tower, input_shape):
         self.tower_layers[tower].build(_flat_shape(input_shape))

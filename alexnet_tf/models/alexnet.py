@@ -50,6 +50,7 @@ def build_alexnet(
     lrn: str | dict | None = "paper",
     dropout: float = 0.5,
     tower_devices: Sequence[str] | None = None,
+    dtype: str | None = None,
     name: str = "alexnet",
 ) -> keras.Model:
     """Builds the paper's two-tower AlexNet as a Keras functional model.
@@ -85,6 +86,9 @@ def build_alexnet(
         tower_devices: sequence of str or None. One device per tower, e.g.
             `("/GPU:0", "/GPU:1")`, to place each tower's weights and ops as the paper
             did on two GPUs. Defaults to `None` (no explicit placement).
+        dtype: str or None. Keras dtype policy of every layer, e.g.
+            `"mixed_bfloat16"` or `"mixed_float16"` for mixed precision; the logits
+            are float32 under any policy. Defaults to `None` (the global policy).
         name: str. Name of the model. Defaults to `"alexnet"`.
 
     Returns:
@@ -98,7 +102,7 @@ def build_alexnet(
     """
     _validate(num_classes, towers, width_multiplier, input_size)
     lrn_config = _lrn_config(lrn)
-    stage_args = {"towers": towers, "tower_devices": tower_devices}
+    stage_args = {"towers": towers, "tower_devices": tower_devices, "dtype": dtype}
 
     def per_tower(total: int) -> int:
         return max(1, round(total * width_multiplier / towers))
@@ -123,9 +127,9 @@ def build_alexnet(
         x = TowerDense(
             per_tower(_FC_UNITS), dropout=dropout, crosses_towers=True, name=stage, **stage_args
         )(x)
-    features = keras.layers.Concatenate(name=FEATURES_LAYER)(x) if towers > 1 else x[0]
+    features = keras.layers.Concatenate(name=FEATURES_LAYER, dtype=dtype)(x) if towers > 1 else x[0]
     logits = keras.layers.Dense(
-        num_classes, kernel_initializer=paper_initializer(), name="fc8"
+        num_classes, kernel_initializer=paper_initializer(), dtype=dtype, name="fc8"
     )(features)
     # Under a mixed-precision policy the logits still leave the model in float32.
     logits = keras.layers.Activation("linear", dtype="float32", name=LOGITS_LAYER)(logits)
