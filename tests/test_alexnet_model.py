@@ -195,25 +195,15 @@ def test_paper_feature_model_is_4096_wide(paper_model):
     assert alexnet_tf.feature_model(paper_model).output_shape == (None, 4096)
 
 
-def he_weights(model: keras.Model, seed: int = 0) -> list[np.ndarray]:
-    """Variance-preserving weights: unlike a fresh N(0, 0.01) network, outputs differ per image."""
-    rng = np.random.default_rng(seed)
-    weights = []
-    for weight in model.get_weights():
-        fan_in = math.prod(weight.shape[:-1])
-        weights.append(rng.normal(0, math.sqrt(2 / fan_in), weight.shape) if weight.ndim > 1 else 0 * weight)
-    return [w.astype("float32") for w in weights]
-
-
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_predicts_close_to_float32_with_float32_logits(policy):
+def test_mixed_precision_predicts_close_to_float32_with_float32_logits(policy, variance_preserving_weights):
     reference = small_model()
-    reference.set_weights(he_weights(reference))
+    reference.set_weights(variance_preserving_weights(reference))
     mixed = small_model(dtype=policy)
     mixed.set_weights(reference.get_weights())
     assert mixed.get_layer("conv2").tower_layers[0].compute_dtype == policy.split("_")[1]
     assert all(variable.dtype == "float32" for variable in mixed.trainable_variables)
-    x = images(4, 67, seed=2) / 128
+    x = images(4, 67, seed=2)
     expected = reference.predict(x, verbose=0)
     got = mixed(x, training=False)
     assert got.dtype == "float32"
@@ -222,16 +212,16 @@ def test_mixed_precision_predicts_close_to_float32_with_float32_logits(policy):
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_trains(policy):
+def test_mixed_precision_trains(policy, variance_preserving_weights):
     model = small_model(dtype=policy, num_classes=3, dropout=0.0)
-    model.set_weights(he_weights(model))
-    optimizer = keras.optimizers.SGD(0.002, momentum=0.9)
+    model.set_weights(variance_preserving_weights(model))
+    optimizer = keras.optimizers.SGD(0.0002, momentum=0.9)
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     kernels = [w for w in model.trainable_variables if w.path.endswith("kernel")]
     before = [w.numpy() for w in kernels]
-    history = model.fit(images(8, 67) / 128, np.arange(8) % 3, batch_size=8, epochs=8, verbose=0)
+    history = model.fit(images(8, 67), np.arange(8) % 3, batch_size=8, epochs=8, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
     assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, kernels))
