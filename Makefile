@@ -1,10 +1,11 @@
-# One entry point: `make test` and `make demo` create the environment when it is missing.
+# One entry point: `make demo` and `make test` create the environment when it is missing.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: env test bench clean-env
+.PHONY: env test demo fashion-mnist clean-env
 
 env: $(STAMP)
 
@@ -16,6 +17,18 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Debian's Fashion-MNIST package, when this user can install it; the demo explains
+# how to get the files otherwise.
+fashion-mnist:
+	@if [ ! -f $(FASHION_MNIST) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's dataset-fashion-mnist ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist \
+			|| echo "Could not install dataset-fashion-mnist with apt-get."; \
+	fi
+
+demo: $(STAMP) fashion-mnist
+	$(PY) tools/demo.py
 
 clean-env:
 	rm -rf $(VENV)
