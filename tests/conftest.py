@@ -112,7 +112,6 @@ def make_image_tree():
 # --- Export and serving (tests/test_export*.py, tests/test_serving*.py) ---------------
 
 import hashlib  # noqa: E402
-import importlib.util  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -154,20 +153,6 @@ def tree_digest():
         return hasher.hexdigest()
 
     return digest
-
-
-@pytest.fixture(scope="session")
-def load_tool():
-    """Imports a command-line tool from tools/: `load(name) -> module` with its `main`."""
-    tools = Path(__file__).resolve().parents[1] / "tools"
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"tools_{name}", tools / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
 
 
 # --- Training (tests/test_training*.py) -----------------------------------------------

@@ -21,6 +21,7 @@ from alexnet_tf.export import (
     render_config,
     save_serving_model,
 )
+from tools import export as export_tool
 
 INPUT_SIZE = 67
 LABELS = ["cat", "dog", "car", "ship", "tree"]
@@ -172,7 +173,7 @@ def test_reexport_refuses_another_interface_under_the_same_name(
     assert model_versions(tmp_path / "alexnet") == [1]
 
 
-def test_export_tool_exports_a_trained_model_directory(model, tmp_path, load_tool):
+def test_export_tool_exports_a_trained_model_directory(model, tmp_path):
     model_dir = tmp_path / "run"
     model_dir.mkdir()
     model.save(model_dir / "model.keras")
@@ -181,7 +182,7 @@ def test_export_tool_exports_a_trained_model_directory(model, tmp_path, load_too
     (model_dir / "config.json").write_text(json.dumps({"epochs": 90}))
     repository = tmp_path / "repository"
 
-    code = load_tool("export").main(
+    code = export_tool.main(
         ["--model-dir", str(model_dir), "--repository", str(repository), "--model-name", "paper",
          "--crop", "ten", "--max-batch-size", "8"]
     )

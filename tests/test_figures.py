@@ -22,6 +22,7 @@ from alexnet_tf.figures import (
     spread_positions,
 )
 from alexnet_tf.training.callbacks import HistoryWriter
+from tools import figures as figures_tool
 
 IMAGE_SIZE, INPUT_SIZE = 72, 67
 LABELS = ("red, scarlet", "green", "blue")
@@ -299,9 +300,9 @@ def model_dir(tmp_path, discriminative_alexnet):
     return root
 
 
-def test_tool_writes_the_three_figures(load_tool, model_dir, image_dir, tmp_path, capsys):
+def test_tool_writes_the_three_figures(model_dir, image_dir, tmp_path, capsys):
     out = tmp_path / "figures"
-    status = load_tool("figures").main([
+    status = figures_tool.main([
         "--model-dir", str(model_dir), "--data-dir", str(image_dir), "--out", str(out),
         "--queries", "3", "--neighbours", "4", "--image-size", str(IMAGE_SIZE),
     ])
@@ -312,9 +313,9 @@ def test_tool_writes_the_three_figures(load_tool, model_dir, image_dir, tmp_path
     assert capsys.readouterr().out.count("wrote ") == 3
 
 
-def test_tool_without_data_dir_skips_the_neighbours(load_tool, model_dir, tmp_path):
+def test_tool_without_data_dir_skips_the_neighbours(model_dir, tmp_path):
     out = tmp_path / "figures"
-    assert load_tool("figures").main(["--model-dir", str(model_dir), "--out", str(out)]) == 0
+    assert figures_tool.main(["--model-dir", str(model_dir), "--out", str(out)]) == 0
     assert sorted(path.name for path in out.iterdir()) == ["conv1_kernels.png", "training_curves.png"]
 
 
@@ -326,10 +327,10 @@ def test_tool_without_data_dir_skips_the_neighbours(load_tool, model_dir, tmp_pa
         (None, ["--figures", "neighbours"], "needs `data_dir`"),
     ],
 )
-def test_tool_reports_missing_inputs(load_tool, model_dir, tmp_path, capsys, remove, arguments, message):
+def test_tool_reports_missing_inputs(model_dir, tmp_path, capsys, remove, arguments, message):
     if remove:
         (model_dir / remove).unlink()
-    status = load_tool("figures").main(["--model-dir", str(model_dir), "--out", str(tmp_path / "out"), *arguments])
+    status = figures_tool.main(["--model-dir", str(model_dir), "--out", str(tmp_path / "out"), *arguments])
     assert status == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error and "Received: " in error

@@ -34,6 +34,7 @@ from serving.batch import classify_files
 from serving.client import AlexNetClient
 from serving.installation import TritonNotFoundError, find_triton
 from serving.server import PortInUseError, TritonServer
+from tools import classify as classify_tool
 
 pytestmark = pytest.mark.slow
 
@@ -261,12 +262,12 @@ def test_classify_files_reports_bad_files_and_keeps_the_others(served, jpegs, tm
         assert result.classifications[0].label == LABELS[int(np.argmax(expected[i % len(jpegs)]))]
 
 
-def test_classify_tool_writes_json_lines(served, jpegs, tmp_path, load_tool, capsys):
+def test_classify_tool_writes_json_lines(served, jpegs, tmp_path, capsys):
     for i, jpeg in enumerate(jpegs):
         (tmp_path / f"{i}.jpg").write_bytes(jpeg)
     (tmp_path / "bad.png").write_bytes(b"garbage")
 
-    code = load_tool("classify").main(
+    code = classify_tool.main(
         [str(tmp_path), "--url", served.server.grpc_url, "--format", "jsonl", "--top-k", "3",
          "--batch-size", "2", "--no-progress"]
     )

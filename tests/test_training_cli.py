@@ -10,13 +10,14 @@ import pytest
 
 from alexnet_tf.data import IMAGENET_STATS, save_stats
 from alexnet_tf.training import TrainConfig, load_config, prepare_training, save_config
+from tools import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def train_tool(load_tool):
-    return load_tool("train")
+def train_tool():
+    return train
 
 
 def _config(data_dir, model_dir, **changes) -> TrainConfig:

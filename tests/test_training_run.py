@@ -10,6 +10,7 @@ import pytest
 from alexnet_tf.data import IMAGENET_STATS, load_stats, read_labels, resolve_source
 from alexnet_tf.training import ModelDir, TrainConfig, load_config, prepare_training
 from alexnet_tf.training.evaluation import evaluate_model_dir
+from tools import evaluate as evaluate_tool
 
 EPOCHS = 6
 
@@ -89,14 +90,13 @@ def test_the_model_directory_holds_the_serving_contract(trained, learnable_image
     assert result["center"]["loss"] == pytest.approx(best["val_loss"], rel=1e-4)
 
 
-def test_evaluate_tool_reports_centre_and_ten_crop_errors(trained, learnable_image_dir, load_tool, tmp_path, capsys):
-    evaluate = load_tool("evaluate")
+def test_evaluate_tool_reports_centre_and_ten_crop_errors(trained, learnable_image_dir, tmp_path, capsys):
     model_dir = trained.config.model_dir
     by_split = tmp_path / "split.json"
     by_folder = tmp_path / "folder.json"
-    assert evaluate.main(["--model-dir", model_dir, "--data-dir", str(learnable_image_dir), "--output", str(by_split)]) == 0
+    assert evaluate_tool.main(["--model-dir", model_dir, "--data-dir", str(learnable_image_dir), "--output", str(by_split)]) == 0
     folder = ["--images", str(learnable_image_dir / "val"), "--crops", "center", "--output", str(by_folder)]
-    assert evaluate.main(["--model-dir", model_dir, *folder]) == 0
+    assert evaluate_tool.main(["--model-dir", model_dir, *folder]) == 0
     results = json.loads(by_split.read_text())
     assert json.loads(by_folder.read_text()) == {"center": results["center"]}
     assert set(results) == {"center", "ten"}
@@ -106,9 +106,9 @@ def test_evaluate_tool_reports_centre_and_ten_crop_errors(trained, learnable_ima
     assert "top-1 error" in printed and "ten" in printed
 
 
-def test_evaluate_tool_refuses_data_with_other_classes(trained, tmp_path, load_tool, capsys):
+def test_evaluate_tool_refuses_data_with_other_classes(trained, tmp_path, capsys):
     from conftest import write_learnable_images
 
     other = write_learnable_images(tmp_path / "other", classes=3, train_per_class=2, val_per_class=2)
-    assert load_tool("evaluate").main(["--model-dir", trained.config.model_dir, "--data-dir", str(other)]) == 1
+    assert evaluate_tool.main(["--model-dir", trained.config.model_dir, "--data-dir", str(other)]) == 1
     assert "classes" in capsys.readouterr().err
