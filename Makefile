@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+DEMO_ARGS ?=
 
 .PHONY: env test demo fashion-mnist clean-env
 
@@ -28,7 +29,7 @@ fashion-mnist:
 	fi
 
 demo: $(STAMP) fashion-mnist
-	$(PY) tools/demo.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) tools/demo.py $(DEMO_ARGS)
 
 clean-env:
 	rm -rf $(VENV)

@@ -68,7 +68,12 @@ def _assert_same_step(result, reference, initial, rtol=1e-4):
 
 
 def test_mirrored_over_two_logical_cpus_equals_one_device(one_device, reference_weights):
-    mirrored = _train(tf.distribute.MirroredStrategy(list(TWO_CPUS)), reference_weights)
+    # Reducing through one device keeps this strategy out of the process's collective
+    # groups, which an earlier 4-replica strategy (e.g. tests/test_demo.py) has keyed.
+    strategy = tf.distribute.MirroredStrategy(
+        list(TWO_CPUS), cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+    mirrored = _train(strategy, reference_weights)
     _assert_same_step(mirrored, one_device, reference_weights)
 
 

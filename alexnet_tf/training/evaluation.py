@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import keras
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from alexnet_tf.data import DataSource, load_stats, read_labels
 from alexnet_tf.data.sources import CLASSES_FILENAME, read_names
@@ -73,6 +74,8 @@ class Evaluator:
         *,
         steps: int | None = None,
         prefix: str = "",
+        progress: str | None = None,
+        total_steps: int | None = None,
     ) -> dict[str, float]:
         """Evaluates over the batches of `dataset_fn`, distributed by the strategy.
 
@@ -82,6 +85,10 @@ class Evaluator:
                 are `[batch, H, W, 3]` or `[batch, crops, H, W, 3]`.
             steps: int or None. Evaluate only this many batches. Defaults to `None` (all).
             prefix: str. Prefix of the returned keys, e.g. `"val_"`. Defaults to `""`.
+            progress: str or None. Show a tqdm progress bar of the batches with this
+                description; None shows nothing. Defaults to `None`.
+            total_steps: int or None. The number of batches, for the progress bar's
+                length. Defaults to `None` (unknown).
 
         Returns:
             `{prefix + "loss", prefix + "top1_error", prefix + "top5_error"}` means and
@@ -89,11 +96,13 @@ class Evaluator:
         """
         dataset = self.strategy.distribute_datasets_from_function(dataset_fn)
         totals = dict.fromkeys(metrics.SUM_KEYS, 0.0)
-        for step, batch in enumerate(dataset):
-            if steps is not None and step >= steps:
-                break
-            for key, value in self._step_function(batch)(batch).items():
-                totals[key] += float(value)
+        with tqdm(total=total_steps, desc=progress, unit="batch", disable=progress is None) as bar:
+            for step, batch in enumerate(dataset):
+                if steps is not None and step >= steps:
+                    break
+                for key, value in self._step_function(batch)(batch).items():
+                    totals[key] += float(value)
+                bar.update(1)
         return {**metrics.means(totals, prefix), prefix + "examples": int(totals["examples"])}
 
 
@@ -128,6 +137,7 @@ def evaluate_model_dir(
     batch_size: int = 128,
     strategy: tf.distribute.Strategy | None = None,
     steps: int | None = None,
+    progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Evaluates the model a training run kept, with the run's preprocessing.
 
@@ -143,6 +153,7 @@ def evaluate_model_dir(
         strategy: tf.distribute.Strategy or None. Where to run; None for the default
             strategy. Defaults to `None`.
         steps: int or None. Evaluate only this many batches. Defaults to `None` (all).
+        progress: bool. Show a tqdm progress bar per crop. Defaults to `False`.
 
     Returns:
         `{crop: {"loss", "top1_error", "top5_error", "examples"}}`.
@@ -175,6 +186,17 @@ def evaluate_model_dir(
                 num_classes=num_classes,
             ),
             steps=steps,
+            progress=f"{crop} crop{'s' if crop == 'ten' else ''}" if progress else None,
+            total_steps=_eval_steps(source.num_examples, batch_size, crop, steps),
         )
         for crop in crops
     }
+
+
+def _eval_steps(num_examples: int | None, batch_size: int, crop: str, steps: int | None) -> int | None:
+    """Batches of an evaluation: ten crops take a tenth of `batch_size` images per step."""
+    if num_examples is None:
+        return steps
+    per_step = max(1, batch_size // 10) if crop == "ten" else batch_size
+    batches = -(-num_examples // per_step)
+    return batches if steps is None else min(steps, batches)
