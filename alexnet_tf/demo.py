@@ -49,13 +49,13 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 from pathlib import Path
 
 from alexnet_tf.data import fashion_mnist
 from alexnet_tf.data.pixel_statistics import compute_stats
 from alexnet_tf.data.sources import class_names, resolve_source
 from alexnet_tf.data.stats import STATS_FILENAME, save_stats
+from alexnet_tf.files import write_text_atomically
 from alexnet_tf.training import TrainConfig, prepare_training
 from alexnet_tf.training.evaluation import evaluate_model_dir
 from alexnet_tf.training.outputs import ModelDir
@@ -210,10 +210,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
 def prepare_data(config: DemoConfig, progress: bool = True) -> tuple[Path, bool]:

@@ -73,6 +73,17 @@ def encode_image():
 
 
 @pytest.fixture
+def encode_idx():
+    """`encode_idx(array) -> bytes`: an unsigned-byte IDX file, the format of MNIST and Fashion-MNIST."""
+
+    def encode(array: np.ndarray) -> bytes:
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+        return header + array.astype(np.uint8).tobytes()
+
+    return encode
+
+
+@pytest.fixture
 def coordinate_image():
     """`coordinate_image(height, width) -> uint8 [h, w, 3]` with R = y, G = x, B = (x + 2y) % 256.
 

@@ -10,13 +10,8 @@ from alexnet_tf.data import class_names, dataset_labels, fashion_mnist, resolve_
 from tools import fashion_mnist as tool
 
 
-def _idx(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 @pytest.fixture
-def idx_dir(tmp_path):
+def idx_dir(tmp_path, encode_idx):
     """Fake Fashion-MNIST: 12 training and 5 test images of 28x28, gzipped and not."""
     rng = np.random.default_rng(0)
     folder = tmp_path / "idx"
@@ -25,18 +20,18 @@ def idx_dir(tmp_path):
     for prefix, labels in splits.items():
         images = rng.integers(0, 256, (len(labels), 28, 28)).astype(np.uint8)
         images[:, :14] = 0  # a flat region that JPEG keeps exactly
-        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
-        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(_idx(labels))
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(encode_idx(images)))
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(encode_idx(labels))
     return folder
 
 
-def test_read_idx_round_trip_and_errors(tmp_path):
+def test_read_idx_round_trip_and_errors(tmp_path, encode_idx):
     array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    (tmp_path / "a").write_bytes(_idx(array))
+    (tmp_path / "a").write_bytes(encode_idx(array))
     np.testing.assert_array_equal(fashion_mnist.read_idx(tmp_path / "a"), array)
-    (tmp_path / "b.gz").write_bytes(gzip.compress(_idx(array)))
+    (tmp_path / "b.gz").write_bytes(gzip.compress(encode_idx(array)))
     np.testing.assert_array_equal(fashion_mnist.read_idx(tmp_path / "b.gz"), array)
-    (tmp_path / "c").write_bytes(_idx(array)[:-1])
+    (tmp_path / "c").write_bytes(encode_idx(array)[:-1])
     with pytest.raises(ValueError, match=r"should hold 24 values"):
         fashion_mnist.read_idx(tmp_path / "c")
     (tmp_path / "d").write_bytes(b"\x00\x00\x0d\x01" + bytes(8))

@@ -14,21 +14,16 @@ from alexnet_tf import demo
 from tools import demo as tool
 
 
-def _idx(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 @pytest.fixture
-def idx_dir(tmp_path):
+def idx_dir(tmp_path, encode_idx):
     """Fake Fashion-MNIST: 20 training and 6 test images of 28x28."""
     rng = np.random.default_rng(0)
     folder = tmp_path / "idx"
     folder.mkdir()
     for prefix, labels in {"train": np.arange(20) % 10, "t10k": np.array([9, 0, 3, 3, 1, 7])}.items():
         images = rng.integers(0, 256, (len(labels), 28, 28)).astype(np.uint8)
-        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
-        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx(labels)))
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(encode_idx(images)))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(encode_idx(labels)))
     return folder
 
 

@@ -30,6 +30,7 @@ import keras
 from alexnet_tf.data.labels import LABELS_FILENAME, read_labels, write_labels
 from alexnet_tf.data.stats import DatasetStats
 from alexnet_tf.export.savedmodel import save_serving_model
+from alexnet_tf.files import write_text_atomically
 from alexnet_tf.models import feature_model
 from serving import protocol
 
@@ -203,7 +204,7 @@ def export_to_triton(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_labels(labels, model_dir / LABELS_FILENAME)
-    _write_atomically(model_dir / CONFIG_FILENAME, config_text)
+    write_text_atomically(model_dir / CONFIG_FILENAME, config_text)
     return version_dir
 
 
@@ -229,12 +230,6 @@ def _check_compatible(model_dir: Path, config_text: str, labels: list[str]) -> N
 def _interface(config_text: str) -> list[str]:
     """The tensor dims a config declares, which every version must match."""
     return [" ".join(dims.split()) for dims in re.findall(r"dims: \[([^\]]*)\]", config_text)]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def _template_file(name: str) -> Path:

@@ -7,8 +7,8 @@ Modules, one job each:
 - `schedules`: `ReduceOnPlateau` (the paper's schedule, checkpointed state), step, cosine.
 - `strategy`: logical CPU devices and the `auto` / `towers` / `multiworker` strategies.
 - `metrics`, `evaluation`: loss and top-1/top-5 error; centre and ten-crop evaluation.
-- `checkpoint`, `callbacks`, `files`, `outputs`: the training state, the kept model and
-  history, atomic writes, the model directory's layout.
+- `checkpoint`, `callbacks`, `outputs`: the training state, the kept model and
+  history, the model directory's layout (atomic writes: `alexnet_tf.files`).
 - `inputs`: the data directory's splits and the per-epoch `tf.data` pipelines.
 - `loop`: `Trainer`, the distributed training loop; `run`: `prepare_training`, `train`.
 """

@@ -25,7 +25,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from alexnet_tf.training.files import atomic_path, write_text_atomically
+from alexnet_tf.files import atomic_path, write_text_atomically
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from alexnet_tf.training.files import write_text_atomically
+from alexnet_tf.files import write_text_atomically
 
 CONFIG_FILENAME = "config.json"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from alexnet_tf.data import save_stats, write_labels
 from alexnet_tf.data.sources import CLASSES_FILENAME
 from alexnet_tf.training.config import CONFIG_FILENAME, TrainConfig, load_config, save_config
-from alexnet_tf.training.files import write_text_atomically
+from alexnet_tf.files import write_text_atomically
 from alexnet_tf.training.inputs import TrainingInputs
 
 
@@ -75,7 +75,7 @@ def saved_config(model_dir: str | os.PathLike) -> TrainConfig | None:
     paths = ModelDir(model_dir)
     if paths.config.is_file():
         return load_config(paths.config)
-    # Hidden names are in-progress atomic writes (`files.atomic_path`) of a starting run.
+    # Hidden names are in-progress atomic writes (`alexnet_tf.files.atomic_path`) of a starting run.
     if paths.root.is_dir() and any(not path.name.startswith(".") for path in paths.root.iterdir()):
         raise ValueError(
             f"The model directory {paths.root} is not empty but has no {CONFIG_FILENAME}, so "
