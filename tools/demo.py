@@ -24,6 +24,7 @@ import time
 from typing import Sequence
 
 from alexnet_tf.demo import DemoConfig
+from alexnet_tf.training import TrainingInterrupted
 
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(DemoConfig)}
 _STAGES = 6
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, TrainingInterrupted):
         print("Interrupted; run the same command again to continue.", file=sys.stderr)
         return 130
     return 0

@@ -6,8 +6,9 @@ Usage:
 
 Settings not given on the command line come from `--config` (a `config.json` written by
 an earlier run) or else from the paper's defaults (`alexnet_tf.training.TrainConfig`).
-SIGINT and SIGTERM save a checkpoint before exiting (except in multi-worker runs, which
-resume from the last periodic checkpoint, as after SIGKILL or a power loss).
+The first SIGINT or SIGTERM stops after the current step with a checkpoint and status 130
+(multi-worker runs resume from the last periodic checkpoint, as after SIGKILL or a power
+loss); a second one stops at once.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import signal
 import sys
 
-from alexnet_tf.training import TrainConfig, load_config, prepare_training
+from alexnet_tf.training import TrainConfig, TrainingInterrupted, load_config, prepare_training
 from alexnet_tf.training.config import DTYPES, EVAL_CROPS, LRN_CHOICES, SCHEDULES, STRATEGIES
 
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
@@ -98,10 +98,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -113,11 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         run.fit(verbose=args.verbose)
-    except KeyboardInterrupt as interrupt:
-        logging.getLogger("train").warning("Interrupted (%s); re-run the same command to resume.", interrupt or "SIGINT")
+    except TrainingInterrupted as interrupted:
+        logging.getLogger("train").warning("Interrupted: %s; re-run the same command to resume.", interrupted)
+        return 130
+    except KeyboardInterrupt:
+        logging.getLogger("train").warning(
+            "Interrupted at once; re-run the same command to resume from the last checkpoint."
+        )
         return 130
     return 0
 

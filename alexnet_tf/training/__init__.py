@@ -10,11 +10,13 @@ Modules, one job each:
 - `checkpoint`, `callbacks`, `outputs`: the training state, the kept model and
   history, the model directory's layout (atomic writes: `alexnet_tf.files`).
 - `inputs`: the data directory's splits and the per-epoch `tf.data` pipelines.
+- `interruption`: `StopSignals`, a clean stop with a checkpoint on SIGINT/SIGTERM.
 - `loop`: `Trainer`, the distributed training loop; `run`: `prepare_training`, `train`.
 """
 
 from alexnet_tf.training.config import TrainConfig, check_resumable, load_config, save_config
 from alexnet_tf.training.evaluation import Evaluator, crop_averaged_probabilities
+from alexnet_tf.training.interruption import StopSignals, TrainingInterrupted
 from alexnet_tf.training.loop import Trainer, TrainingProgress
 from alexnet_tf.training.optimizer import PaperSGD, build_optimizer
 from alexnet_tf.training.outputs import ModelDir
@@ -33,8 +35,10 @@ __all__ = [
     "ModelDir",
     "PaperSGD",
     "ReduceOnPlateau",
+    "StopSignals",
     "TrainConfig",
     "Trainer",
+    "TrainingInterrupted",
     "TrainingProgress",
     "TrainingRun",
     "build_optimizer",

@@ -76,6 +76,7 @@ class Evaluator:
         prefix: str = "",
         progress: str | None = None,
         total_steps: int | None = None,
+        before_batch: Callable[[], None] | None = None,
     ) -> dict[str, float]:
         """Evaluates over the batches of `dataset_fn`, distributed by the strategy.
 
@@ -89,6 +90,9 @@ class Evaluator:
                 description; None shows nothing. Defaults to `None`.
             total_steps: int or None. The number of batches, for the progress bar's
                 length. Defaults to `None` (unknown).
+            before_batch: callable or None. Called before each batch; an exception it
+                raises ends the evaluation (a training loop's stop check). Defaults to
+                `None`.
 
         Returns:
             `{prefix + "loss", prefix + "top1_error", prefix + "top5_error"}` means and
@@ -100,6 +104,8 @@ class Evaluator:
             for step, batch in enumerate(dataset):
                 if steps is not None and step >= steps:
                     break
+                if before_batch is not None:
+                    before_batch()
                 for key, value in self._step_function(batch)(batch).items():
                     totals[key] += float(value)
                 bar.update(1)

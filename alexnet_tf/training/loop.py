@@ -26,6 +26,7 @@ import tensorflow as tf
 from alexnet_tf.training import metrics
 from alexnet_tf.training.checkpoint import TrainingCheckpoint
 from alexnet_tf.training.evaluation import Evaluator
+from alexnet_tf.training.interruption import StopRequested, StopSignals, TrainingInterrupted
 from alexnet_tf.training.schedules import current_learning_rate
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class Trainer:
         validation_steps: int | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = (),
         verbose: int = 1,
+        stop: StopSignals | None = None,
     ) -> list[dict]:
         """Trains from where `self.progress` stands up to `epochs` epochs.
 
@@ -151,29 +153,54 @@ class Trainer:
             callbacks: sequence of keras.callbacks.Callback. Called with Keras' training
                 protocol; a progress bar is added when `verbose` is 1. Defaults to `()`.
             verbose: int. 1 shows a progress bar, 0 is silent. Defaults to `1`.
+            stop: StopSignals or None. Checked after every step and before every
+                validation batch; after a stop signal the state is saved and
+                `TrainingInterrupted` raised. Defaults to `None` (signals keep their
+                handlers).
 
         Returns:
             The logs of the epochs run by this call.
+
+        Raises:
+            TrainingInterrupted: a stop signal arrived; the state is checkpointed.
         """
         callback_list = keras.callbacks.CallbackList(
             list(callbacks), add_progbar=verbose == 1, model=self.model,
             verbose=verbose, epochs=epochs, steps=steps_per_epoch,
         )
+        check_stop = stop.check if stop is not None else None
         history = []
         callback_list.on_train_begin()
-        for epoch in range(int(self.progress.epoch.numpy()), epochs):
-            callback_list.on_epoch_begin(epoch)
-            self._run_epoch_steps(train_fn, epoch, steps_per_epoch, checkpoint, checkpoint_steps, callback_list)
-            logs = self.progress.epoch_means()
-            if validation_fn is not None:
-                logs.update(self.evaluator.evaluate(validation_fn, steps=validation_steps, prefix="val_"))
-            logs["learning_rate"] = current_learning_rate(self.optimizer)
-            callback_list.on_epoch_end(epoch, logs)
-            history.append(logs)
-            self.progress.finish_epoch()
-            self._save(checkpoint)
-        callback_list.on_train_end(history[-1] if history else None)
-        return history
+        try:
+            for epoch in range(int(self.progress.epoch.numpy()), epochs):
+                callback_list.on_epoch_begin(epoch)
+                self._run_epoch_steps(
+                    train_fn, epoch, steps_per_epoch, checkpoint, checkpoint_steps,
+                    callback_list, check_stop,
+                )
+                logs = self.progress.epoch_means()
+                if validation_fn is not None:
+                    logs.update(self.evaluator.evaluate(
+                        validation_fn, steps=validation_steps, prefix="val_", before_batch=check_stop,
+                    ))
+                logs["learning_rate"] = current_learning_rate(self.optimizer)
+                callback_list.on_epoch_end(epoch, logs)
+                history.append(logs)
+                self.progress.finish_epoch()
+                self._save(checkpoint)
+        except StopRequested as request:
+            signal_name = request.signal_name
+        else:
+            callback_list.on_train_end(history[-1] if history else None)
+            return history
+        # Outside the handler, so that the interrupted frames (and their input iterators)
+        # are released before saving. Every step updated the whole state in one call, so it
+        # is consistent here. A worker of a multi-worker run cannot save alone: the others
+        # may be mid-step.
+        path = None
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            path = self._save(checkpoint)
+        raise TrainingInterrupted(signal_name, path)
 
     def _run_epoch_steps(
         self,
@@ -183,6 +210,7 @@ class Trainer:
         checkpoint: TrainingCheckpoint,
         checkpoint_steps: int,
         callback_list: keras.callbacks.CallbackList,
+        check_stop: Callable[[], None] | None,
     ) -> None:
         first_step = int(self.progress.step.numpy())
         if first_step:
@@ -191,25 +219,21 @@ class Trainer:
             lambda context: train_fn(epoch, context).skip(first_step)
         )
         iterator = iter(dataset)
-        try:
-            for step in range(first_step, steps_per_epoch):
-                callback_list.on_train_batch_begin(step)
-                self.train_step(iterator)
-                callback_list.on_train_batch_end(step, self.progress.epoch_means())
-                global_step = epoch * steps_per_epoch + step + 1
-                if checkpoint_steps and global_step % checkpoint_steps == 0:
-                    self._save(checkpoint)
-        except KeyboardInterrupt:
-            # Each step updated the whole state in one call, so it is consistent here. A
-            # worker of a multi-worker run cannot save alone; the others are mid-step.
-            if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        for step in range(first_step, steps_per_epoch):
+            callback_list.on_train_batch_begin(step)
+            self.train_step(iterator)
+            callback_list.on_train_batch_end(step, self.progress.epoch_means())
+            global_step = epoch * steps_per_epoch + step + 1
+            if checkpoint_steps and global_step % checkpoint_steps == 0:
                 self._save(checkpoint)
-            raise
+            if check_stop is not None:
+                check_stop()
 
-    def _save(self, checkpoint: TrainingCheckpoint) -> None:
+    def _save(self, checkpoint: TrainingCheckpoint) -> str | None:
         path = checkpoint.save()
         if path:
             logger.info(
                 "Saved checkpoint %s (epochs completed: %d, step: %d).",
                 path, int(self.progress.epoch.numpy()), int(self.progress.step.numpy()),
             )
+        return path

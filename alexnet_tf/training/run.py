@@ -17,6 +17,7 @@ print(run.history[-1]["val_top1_error"])
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import platform
@@ -32,6 +33,7 @@ from alexnet_tf.training import inputs as inputs_lib
 from alexnet_tf.training.callbacks import BestModelSaver, HistoryWriter, TensorBoardLogger
 from alexnet_tf.training.checkpoint import TrainingCheckpoint
 from alexnet_tf.training.config import TrainConfig, check_resumable
+from alexnet_tf.training.interruption import StopSignals
 from alexnet_tf.training.loop import Trainer
 from alexnet_tf.training.optimizer import build_optimizer
 from alexnet_tf.training.outputs import ModelDir, saved_config, write_run_files
@@ -73,12 +75,19 @@ class TrainingRun:
         """The trained model (its variables live under the run's strategy)."""
         return self.trainer.model
 
-    def fit(self, verbose: int = 1) -> list[dict]:
+    def fit(self, verbose: int = 1, *, stop_on_signals: bool = True) -> list[dict]:
         """Trains up to `config.epochs` epochs and returns the logs of the epochs run.
 
         Args:
             verbose: int. 1 shows a progress bar (on the chief), 0 is silent.
                 Defaults to `1`.
+            stop_on_signals: bool. While training (from the main thread), the first
+                SIGINT or SIGTERM stops the run after the current step with a checkpoint
+                and raises `TrainingInterrupted`; a second one raises `KeyboardInterrupt`
+                at once. Defaults to `True`.
+
+        Raises:
+            TrainingInterrupted: training stopped on a signal; re-running resumes it.
         """
         config = self.config
         validation_fn = None
@@ -95,17 +104,20 @@ class TrainingRun:
         done = int(self.trainer.progress.epoch.numpy())
         if done >= config.epochs:
             logger.info("All %d epochs are done; nothing to train.", config.epochs)
-        history = self.trainer.fit(
-            inputs_lib.train_dataset_fn(config, self.inputs),
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            checkpoint=self.checkpoint,
-            checkpoint_steps=config.checkpoint_steps,
-            validation_fn=validation_fn,
-            validation_steps=config.validation_steps,
-            callbacks=self.callbacks,
-            verbose=verbose if self.distribution.is_chief else 0,
-        )
+        with contextlib.ExitStack() as stack:
+            stop = stack.enter_context(StopSignals()) if stop_on_signals else None
+            history = self.trainer.fit(
+                inputs_lib.train_dataset_fn(config, self.inputs),
+                epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch,
+                checkpoint=self.checkpoint,
+                checkpoint_steps=config.checkpoint_steps,
+                validation_fn=validation_fn,
+                validation_steps=config.validation_steps,
+                callbacks=self.callbacks,
+                verbose=verbose if self.distribution.is_chief else 0,
+                stop=stop,
+            )
         self.history += history
         return history
 
