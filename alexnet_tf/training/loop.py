@@ -224,7 +224,8 @@ class Trainer:
             self.train_step(iterator)
             callback_list.on_train_batch_end(step, self.progress.epoch_means())
             global_step = epoch * steps_per_epoch + step + 1
-            if checkpoint_steps and global_step % checkpoint_steps == 0:
+            # The epoch's last step is saved by the end of the epoch.
+            if checkpoint_steps and global_step % checkpoint_steps == 0 and step + 1 < steps_per_epoch:
                 self._save(checkpoint)
             if check_stop is not None:
                 check_stop()
