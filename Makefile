@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DEMO_ARGS ?=
 RECIPE_DIR ?= runs/fashion_mnist
-RECIPE_ARGS ?= --validation-split none --epochs 10 --steps-per-epoch 500 --batch-size 64 \
+RECIPE_ARGS ?= --validation-split none --epochs 12 --steps-per-epoch 500 --batch-size 64 \
 	--learning-rate 0.01 --schedule cosine --warmup-epochs 1 --dropout 0.5 --seed 0 --checkpoint-steps 250
 
 .PHONY: env test demo recipe fashion-mnist clean-env
