@@ -104,8 +104,7 @@ class TrainingRun:
         done = int(self.trainer.progress.epoch.numpy())
         if done >= config.epochs:
             logger.info("All %d epochs are done; nothing to train.", config.epochs)
-        with contextlib.ExitStack() as stack:
-            stop = stack.enter_context(StopSignals()) if stop_on_signals else None
+        with StopSignals() if stop_on_signals else contextlib.nullcontext() as stop:
             history = self.trainer.fit(
                 inputs_lib.train_dataset_fn(config, self.inputs),
                 epochs=config.epochs,
