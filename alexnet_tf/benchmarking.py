@@ -17,6 +17,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
+from alexnet_tf.hardware import cpu_model
 from alexnet_tf.layers.towers import TowerStage
 
 
@@ -92,22 +93,12 @@ def training_flops(model: keras.Model) -> int:
 def machine_description() -> dict:
     """What the figures were measured on."""
     return {
-        "processor": _cpu_model() or platform.processor() or platform.machine(),
+        "processor": cpu_model() or platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
     }
-
-
-def _cpu_model() -> str | None:
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.exists():
-        return None
-    for line in cpuinfo.read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return None
 
 
 def write_report(report: dict, path: str | Path) -> Path:

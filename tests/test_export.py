@@ -66,6 +66,21 @@ def test_tensor_signature_equals_the_keras_model(model, savedmodel):
     np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_mixed_precision_model_serves_float32_outputs(model, tmp_path):
+    mixed = alexnet_tf.build_alexnet(5, width_multiplier=0.0625, input_size=INPUT_SIZE, dtype="mixed_bfloat16")
+    mixed.set_weights(model.get_weights())
+    path = save_serving_model(mixed, tmp_path / "model.savedmodel", stats=STATS, labels=LABELS)
+    images = np.random.default_rng(1).normal(0, 60, (3, INPUT_SIZE, INPUT_SIZE, 3)).astype("float32")
+    outputs = tf.saved_model.load(str(path)).signatures[SIGNATURE_IMAGES](images=tf.constant(images))
+    assert outputs["probabilities"].dtype == tf.float32 and outputs["features"].dtype == tf.float32
+    # The same bfloat16 computation as in-process, and close to the float32 model's.
+    mixed_probabilities = alexnet_tf.probability_model(mixed)([images], training=False)
+    np.testing.assert_allclose(outputs["probabilities"], mixed_probabilities, atol=1e-6)
+    float32_probabilities = alexnet_tf.probability_model(model)([images], training=False)
+    np.testing.assert_allclose(outputs["probabilities"], float32_probabilities, atol=0.05)
+    assert not np.allclose(outputs["probabilities"], float32_probabilities, atol=1e-6)
+
+
 def test_encoded_signature_crops_the_centre_and_subtracts_the_mean(savedmodel, encode_image):
     # A PNG already of the rescaled size is not resized, so the model must see exactly
     # its central 67x67 crop (offset (76 - 67) // 2 = 4) minus the mean.
