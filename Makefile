@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DEMO_ARGS ?=
 RECIPE_DIR ?= runs/fashion_mnist
-RECIPE_ARGS ?= --validation-split none --epochs 12 --steps-per-epoch 500 --batch-size 64 \
-	--learning-rate 0.01 --schedule cosine --warmup-epochs 1 --dropout 0.5 --seed 0 --checkpoint-steps 250
+RECIPE_ARGS ?= --validation-split none --epochs 16 --steps-per-epoch 500 --batch-size 64 \
+	--learning-rate 0.01 --schedule cosine --warmup-epochs 1 --dropout 0.5 --seed 0 --checkpoint-steps 250 --dtype bfloat16
 
 .PHONY: env test demo recipe fashion-mnist clean-env
 
@@ -34,8 +34,9 @@ fashion-mnist:
 demo: $(STAMP) fashion-mnist
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) tools/demo.py $(DEMO_ARGS)
 
-# The full Fashion-MNIST recipe (about two hours on 2 CPU cores): all 60,000 training
-# images, evaluated on all 10,000 test images. Re-running resumes the training.
+# The full Fashion-MNIST recipe (under two hours on 2 CPU cores with bfloat16 units; elsewhere
+# use float32 and --epochs 12): all 60,000 training images, evaluated on all 10,000 test
+# images. Re-running resumes the training.
 recipe: $(STAMP) fashion-mnist
 	$(PY) tools/fashion_mnist.py --out $(RECIPE_DIR)/data
 	$(PY) tools/dataset_stats.py --data-dir $(RECIPE_DIR)/data

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from alexnet_tf import demo
+from alexnet_tf.hardware import fastest_dtype
 from tools import demo as tool
 
 
@@ -99,3 +100,10 @@ def test_tool_says_how_to_get_missing_data(tmp_path, capsys):
 def test_tool_rejects_bad_settings(tmp_path, capsys):
     assert tool.main(["--work-dir", str(tmp_path), "--batch-size", "0"]) == 1
     assert "Received: batch_size=0" in capsys.readouterr().err
+
+
+def test_dtype_auto_is_the_hardware_s_fastest_and_others_pass_through(tmp_path, idx_dir):
+    assert _tiny(tmp_path, idx_dir).train_config().dtype == fastest_dtype()
+    assert _tiny(tmp_path, idx_dir, dtype="float16").train_config().dtype == "float16"
+    with pytest.raises(ValueError, match="Received: dtype='half'"):
+        _tiny(tmp_path, idx_dir, dtype="half")

@@ -9,7 +9,7 @@ the served accuracy, and stops the server. Everything goes under --work-dir; run
 the command again reuses what is done (training resumes where it stopped).
 
 Examples:
-    python tools/demo.py                                   # about 13 minutes on 2 cores
+    python tools/demo.py                                   # about 10 minutes on 2 cores
     python tools/demo.py --work-dir /tmp/demo --test-images 500
     python tools/demo.py --idx-dir ~/Downloads/fashion-mnist
 """
@@ -25,6 +25,7 @@ from typing import Sequence
 
 from alexnet_tf.demo import DemoConfig
 from alexnet_tf.training import TrainingInterrupted
+from alexnet_tf.training.config import DTYPES
 
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(DemoConfig)}
 _STAGES = 6
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--warmup-epochs", "linear warm-up epochs", type=int)
     add("--dropout", "dropout rate after fc6 and fc7", type=float)
     add("--width-multiplier", "scale of every layer but fc8 (below 1: quick trials only)", type=float)
+    add("--dtype", "compute dtype; auto: bfloat16 mixed precision where the hardware has bfloat16 units",
+        choices=("auto", *DTYPES))
     add("--image-size", "side of the rescaled central square", type=int)
     add("--crop-size", "side of the crops, the model's input", type=int)
     add("--seed", "seed of initialization, input order and augmentation", type=int)
@@ -94,7 +97,7 @@ def run(config: DemoConfig) -> float:
     started = _header(
         3,
         f"Training the paper's two-tower AlexNet ({config.crop_size}x{config.crop_size}, width "
-        f"x{config.width_multiplier}): {config.epochs} epochs x "
+        f"x{config.width_multiplier}, {train_config.dtype}): {config.epochs} epochs x "
         f"{config.steps_per_epoch} steps x {config.batch_size} images, cosine lr from "
         f"{config.learning_rate}, into {config.model_dir}",
     )
