@@ -69,6 +69,11 @@ DATA_MARKER = "demo_data.json"
 EVALUATION_FILENAME = "evaluation.json"
 EXPORT_MARKER = "demo_export.json"
 SERVED_FILENAME = "served.json"
+# Demo epochs by compute dtype: bfloat16 steps take 0.6 of float32's on a CPU with
+# AVX512_BF16 (0.44 vs 0.74 s per step of 32 measured), so mixed precision trains 1.5x
+# longer in about the same time.
+MIXED_PRECISION_EPOCHS = 12
+FLOAT32_EPOCHS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +92,9 @@ class DemoConfig:
             first ones of the 10,000). Defaults to `1000`.
         stats_images: int. Training images sampled for the mean and principal
             components. Defaults to `5000`.
-        epochs: int. Training epochs of `steps_per_epoch` steps. Defaults to `12`.
+        epochs: int. Training epochs of `steps_per_epoch` steps. Defaults to `None`:
+            12 in mixed precision, 8 in float32, about the same 8-9 minutes of training
+            on 2 cores.
         steps_per_epoch: int. Training steps per epoch. Defaults to `90`.
         batch_size: int. Training batch size. Defaults to `32`.
         learning_rate: float. Peak learning rate, reached after the warm-up.
@@ -101,7 +108,7 @@ class DemoConfig:
         dtype: str. Compute dtype of training and serving: `"float32"`, `"bfloat16"` or
             `"float16"` (mixed precision), or `"auto"`: bfloat16 where the hardware
             multiplies it natively (`alexnet_tf.hardware.fastest_dtype`), else float32.
-            Defaults to `"auto"`.
+            Defaults to `"auto"`. The config holds the resolved dtype and epochs.
         image_size: int. Side of the rescaled central square. Defaults to `256`.
         crop_size: int. Side of the crops, the model's input. Defaults to `227`.
         seed: int. Seed of initialization, input order and augmentation.
@@ -119,7 +126,7 @@ class DemoConfig:
     train_images: int = 60000
     test_images: int = 1000
     stats_images: int = 5000
-    epochs: int = 12
+    epochs: int | None = None
     steps_per_epoch: int = 90
     batch_size: int = 32
     learning_rate: float = 0.005
@@ -136,6 +143,13 @@ class DemoConfig:
     server_timeout: float = 300.0
 
     def __post_init__(self):
+        if self.dtype not in ("auto", *DTYPES):
+            raise ValueError(f"`dtype` must be 'auto' or one of {DTYPES}. Received: dtype={self.dtype!r}")
+        # Resolved here, so that the config says what runs.
+        if self.dtype == "auto":
+            object.__setattr__(self, "dtype", fastest_dtype())
+        if self.epochs is None:
+            object.__setattr__(self, "epochs", FLOAT32_EPOCHS if self.dtype == "float32" else MIXED_PRECISION_EPOCHS)
         for name in (
             "train_images", "test_images", "stats_images", "epochs", "steps_per_epoch",
             "batch_size", "serving_batch_size", "concurrency", "image_size", "crop_size",
@@ -143,8 +157,6 @@ class DemoConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-        if self.dtype not in ("auto", *DTYPES):
-            raise ValueError(f"`dtype` must be 'auto' or one of {DTYPES}. Received: dtype={self.dtype!r}")
         if self.show < 0:
             raise ValueError(f"`show` must be >= 0. Received: show={self.show!r}")
 
@@ -175,7 +187,7 @@ class DemoConfig:
             validation_split=None,
             dropout=self.dropout,
             width_multiplier=self.width_multiplier,
-            dtype=fastest_dtype() if self.dtype == "auto" else self.dtype,
+            dtype=self.dtype,
             image_size=self.image_size,
             crop_size=self.crop_size,
             epochs=self.epochs,

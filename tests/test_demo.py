@@ -103,7 +103,17 @@ def test_tool_rejects_bad_settings(tmp_path, capsys):
 
 
 def test_dtype_auto_is_the_hardware_s_fastest_and_others_pass_through(tmp_path, idx_dir):
+    assert _tiny(tmp_path, idx_dir).dtype == fastest_dtype()
     assert _tiny(tmp_path, idx_dir).train_config().dtype == fastest_dtype()
     assert _tiny(tmp_path, idx_dir, dtype="float16").train_config().dtype == "float16"
     with pytest.raises(ValueError, match="Received: dtype='half'"):
         _tiny(tmp_path, idx_dir, dtype="half")
+
+
+def test_default_epochs_follow_the_dtype_and_explicit_epochs_are_kept():
+    assert demo.DemoConfig(dtype="bfloat16").epochs == demo.MIXED_PRECISION_EPOCHS == 12
+    assert demo.DemoConfig(dtype="float16").train_config().epochs == 12
+    assert demo.DemoConfig(dtype="float32").train_config().epochs == demo.FLOAT32_EPOCHS == 8
+    assert demo.DemoConfig(dtype="float32", epochs=3).epochs == 3
+    assert demo.DemoConfig().epochs == (8 if fastest_dtype() == "float32" else 12)
+    assert "(default: 12 in mixed precision, 8 in float32)" in " ".join(tool.build_parser().format_help().split())

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Sequence
 
-from alexnet_tf.demo import DemoConfig
+from alexnet_tf.demo import FLOAT32_EPOCHS, MIXED_PRECISION_EPOCHS, DemoConfig
 from alexnet_tf.training import TrainingInterrupted
 from alexnet_tf.training.config import DTYPES
 
@@ -38,16 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
 
-    def add(flag: str, help: str, **kwargs) -> None:
+    def add(flag: str, help: str, shown_default: str | None = None, **kwargs) -> None:
         name = flag[2:].replace("-", "_")
-        parser.add_argument(flag, default=_DEFAULTS[name], help=f"{help} (default: {_DEFAULTS[name]})", **kwargs)
+        shown = _DEFAULTS[name] if shown_default is None else shown_default
+        parser.add_argument(flag, default=_DEFAULTS[name], help=f"{help} (default: {shown})", **kwargs)
 
     add("--work-dir", "folder of everything the demo writes")
     add("--idx-dir", "folder of Fashion-MNIST's four IDX files")
     add("--train-images", "training images to convert", type=int)
     add("--test-images", "held-out test images to convert, evaluate and serve", type=int)
     add("--stats-images", "training images sampled for the mean and principal components", type=int)
-    add("--epochs", "training epochs", type=int)
+    add("--epochs", "training epochs", f"{MIXED_PRECISION_EPOCHS} in mixed precision, {FLOAT32_EPOCHS} in float32",
+        type=int)
     add("--steps-per-epoch", "training steps per epoch", type=int)
     add("--batch-size", "training batch size", type=int)
     add("--learning-rate", "peak learning rate of the cosine schedule", type=float)
@@ -93,11 +95,10 @@ def run(config: DemoConfig) -> float:
     print(f"    {stats_path}")
     _done(started, reused=not computed)
 
-    train_config = config.train_config()
     started = _header(
         3,
         f"Training the paper's two-tower AlexNet ({config.crop_size}x{config.crop_size}, width "
-        f"x{config.width_multiplier}, {train_config.dtype}): {config.epochs} epochs x "
+        f"x{config.width_multiplier}, {config.dtype}): {config.epochs} epochs x "
         f"{config.steps_per_epoch} steps x {config.batch_size} images, cosine lr from "
         f"{config.learning_rate}, into {config.model_dir}",
     )
