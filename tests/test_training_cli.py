@@ -10,6 +10,7 @@ import pytest
 
 from alexnet_tf.data import IMAGENET_STATS, save_stats
 from alexnet_tf.training import TrainConfig, load_config, prepare_training, save_config
+from alexnet_tf.training.outputs import saved_config
 from tools import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,17 @@ def test_a_folder_that_is_not_a_model_directory_is_refused(learnable_image_dir, 
     (tmp_path / "m" / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="not empty"):
         prepare_training(_config(learnable_image_dir, tmp_path / "m"))
+
+
+def test_only_the_chief_refuses_a_folder_a_starting_run_is_being_written_to(tmp_path):
+    # What another worker sees while the chief writes a new run's files, config.json last.
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "labels.txt").write_text("a\nb\n")
+    with pytest.raises(ValueError, match="not empty"):
+        saved_config(tmp_path / "m")
+    assert saved_config(tmp_path / "m", strict=False) is None
+    save_config(TrainConfig(data_dir="d", model_dir=str(tmp_path / "m"), seed=4), tmp_path / "m")
+    assert saved_config(tmp_path / "m", strict=False).seed == 4
 
 
 def test_multiworker_without_a_cluster_is_an_early_error(train_tool, learnable_image_dir, tmp_path, capsys, monkeypatch):

@@ -65,18 +65,25 @@ class ModelDir:
         return self.root / "tensorboard"
 
 
-def saved_config(model_dir: str | os.PathLike) -> TrainConfig | None:
+def saved_config(model_dir: str | os.PathLike, *, strict: bool = True) -> TrainConfig | None:
     """The configuration of the run saved in `model_dir`, or None for a new directory.
 
+    Args:
+        model_dir: str or path. The run's output folder.
+        strict: bool. Refuse a folder that holds files but no configuration. Workers
+            other than the chief pass `False`: the chief may be writing a new run's
+            files there at that moment (the configuration last), and the chief alone
+            decides whether the folder belongs to another run. Defaults to `True`.
+
     Raises:
-        ValueError: when the directory holds files but no training configuration, so
-            it is not a model directory of an earlier run.
+        ValueError: when `strict` and the directory holds files but no training
+            configuration, so it is not a model directory of an earlier run.
     """
     paths = ModelDir(model_dir)
     if paths.config.is_file():
         return load_config(paths.config)
     # Hidden names are in-progress atomic writes (`alexnet_tf.files.atomic_path`) of a starting run.
-    if paths.root.is_dir() and any(not path.name.startswith(".") for path in paths.root.iterdir()):
+    if strict and paths.root.is_dir() and any(not path.name.startswith(".") for path in paths.root.iterdir()):
         raise ValueError(
             f"The model directory {paths.root} is not empty but has no {CONFIG_FILENAME}, so "
             "it is not the output of an earlier run to resume; use an empty or new folder. "

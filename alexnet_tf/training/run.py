@@ -142,7 +142,7 @@ def prepare_training(config: TrainConfig) -> TrainingRun:
     distribution = make_distribution(config.strategy)
     check_batch_size(config.batch_size, distribution)
     inputs = inputs_lib.load_inputs(config)
-    saved = saved_config(config.model_dir)
+    saved = saved_config(config.model_dir, strict=distribution.is_chief)
     config = _resolve(config, inputs, saved)
     if saved is not None:
         check_resumable(saved, config)
